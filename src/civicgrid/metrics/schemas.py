@@ -13,14 +13,14 @@ from .indicators import HOTLINE, INDICATORS
 
 # Out shapes are plain pydantic models: ninja's Schema reads each field through a Django-aware
 # getter, which costs more than the whole query for a ranking of hundreds of rows.
-CountersOut: Any = create_model(
-    "CountersOut", __base__=BaseModel, **{name: (int, 0) for name in COUNTERS}
-)
-IndicatorsOut: Any = create_model(
-    "IndicatorsOut", __base__=BaseModel, **{i.name: (float | None, None) for i in INDICATORS}
-)
+# Field definitions built at run time are beyond what the type checker can follow.
+_COUNTER_FIELDS: dict[str, Any] = {name: (int, 0) for name in COUNTERS}
+_INDICATOR_FIELDS: dict[str, Any] = {i.name: (float | None, None) for i in INDICATORS}
+_HOTLINE_FIELDS: dict[str, Any] = {i.name: (float | None, None) for i in HOTLINE}
+CountersOut: Any = create_model("CountersOut", __base__=BaseModel, **_COUNTER_FIELDS)
+IndicatorsOut: Any = create_model("IndicatorsOut", __base__=BaseModel, **_INDICATOR_FIELDS)
 HotlineIndicatorsOut: Any = create_model(
-    "HotlineIndicatorsOut", __base__=BaseModel, **{i.name: (float | None, None) for i in HOTLINE}
+    "HotlineIndicatorsOut", __base__=BaseModel, **_HOTLINE_FIELDS
 )
 
 

@@ -284,7 +284,7 @@ def ranking(
     # (The counts hold exactly the COUNTERS: any() of their values is `not is_zero`.)
     found = {k: c for k, c in totals.items() if any(c.values())}
     labels = _labels(by, list(found))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "code": labels.get(k, (str(k), str(k)))[0],
             "name": labels.get(k, ("", str(k)))[1],
@@ -306,8 +306,8 @@ def ranking(
         )
 
     rows.sort(key=order)
-    for i, row in enumerate(rows, 1):
-        row["rank"] = i
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
     return rows
 
 

@@ -96,7 +96,11 @@ def fan_out(
     """Each contribution row (times sign) added to every rollup row it belongs to."""
     out: dict[RowKey, tuple[str, Counts]] = {}
     for day, department, (path, grid_code, category, source), counts, sign in rows:
-        periods = {Span.DAY: day, Span.MONTH: day.replace(day=1), Span.ALL: ALL_TIME}
+        periods: dict[str, dt.date] = {
+            Span.DAY: day,
+            Span.MONTH: day.replace(day=1),
+            Span.ALL: ALL_TIME,
+        }
         nodes = [(grid_node(path, grid_code), "grid"), *levels.get(path, [])]
         keys = [
             (Dim.TOTAL, ""),
@@ -126,7 +130,7 @@ def _upsert(deltas: dict[RowKey, tuple[str, Counts]]) -> int:
         f"INSERT INTO {table} ({', '.join(quoted)}) VALUES ({', '.join(['%s'] * len(cols))})"
         f" ON CONFLICT ({conflict}) DO UPDATE SET {update}"
     )
-    params = [
+    params: list[list[Any]] = [
         [span, period, node, level, dim, key, *(counts[c] for c in COUNTERS)]
         for (span, period, node, dim, key), (level, counts) in rows
     ]
