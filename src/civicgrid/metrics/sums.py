@@ -118,6 +118,18 @@ def sums(
         cur.execute(sql, [*params, *condition_params])
         fetched = cur.fetchall()
     dates = [i for i, g in enumerate(group) if g == "period"]
+    if not now and not signed and width == 1 and not dates:
+        # The rankings' case (a row per place, every row counted once): the loop below, less
+        # the steps that do nothing here, for a few hundred rows per request.
+        get = period_out.get
+        for row in fetched:
+            counts = get(row[1])
+            if counts is None:
+                period_out[row[1]] = dict(zip(COUNTERS, row[2:], strict=True))
+            else:
+                for name, v in zip(COUNTERS, row[2:], strict=True):
+                    counts[name] += v
+        return period_out, now_out
     for row in fetched:
         is_all, keys = row[0], list(row[1 : 1 + width])
         for i in dates:
@@ -168,11 +180,11 @@ def _signed_sums(
 
 
 def _add(into: dict[Any, Counts], key: Any, values: Sequence[int], sign: int) -> None:
-    # A comprehension: a ranking makes hundreds of these per request.
+    # dict(zip()): a ranking makes hundreds of these per request.
     counts = into.get(key)
     if counts is None:
         into[key] = (
-            {n: v for n, v in zip(COUNTERS, values, strict=True)}
+            dict(zip(COUNTERS, values, strict=True))
             if sign > 0
             else {n: -v for n, v in zip(COUNTERS, values, strict=True)}
         )
