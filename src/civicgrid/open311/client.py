@@ -19,7 +19,7 @@ from civicgrid.core.errors import DomainError, ValidationFailed
 
 from .formats import w3
 from .remote import RemoteError, parse_errors, parse_requests, request_from_fields
-from .services import case_sync_external
+from .sync import case_sync_external
 
 WINDOW = dt.timedelta(days=90)  # the most one GET requests may span, per the spec
 MAX_BODY = 50 * 1024 * 1024

@@ -17,7 +17,7 @@ from civicgrid.cases.models import Source
 from civicgrid.core.errors import DomainError
 from civicgrid.open311.client import pull
 from civicgrid.open311.remote import RemoteError
-from civicgrid.open311.services import system_actor_get_or_create
+from civicgrid.open311.sync import system_actor_get_or_create
 
 
 def _since(value: str | None) -> dt.datetime | None:
