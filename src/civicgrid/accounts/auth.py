@@ -29,7 +29,7 @@ def _token_sql() -> str:
         f" CASE WHEN t.{q('last_used_at')} IS NULL OR t.{q('last_used_at')} < %s"
         f" THEN 1 ELSE 0 END AS token_stale"
         f" FROM {q(user.db_table)} u JOIN {q(token.db_table)} t"
-        f" ON t.{q(token.get_field('user').column)} = u.{q(user.pk.column)}"
+        f" ON t.{q(str(token.get_field('user').column))} = u.{q(str(user.pk.column))}"
         f" WHERE t.{q('key_hash')} = %s AND t.{q('revoked_at')} IS NULL"
         f" AND u.{q('is_active')} = %s"
     )
