@@ -121,20 +121,11 @@ def sums(
     if not now and not signed and width == 1 and not dates:
         # The rankings' case (a row per place, every row counted once): the loop below, less
         # the steps that do nothing here, for a few hundred rows per request.
-        get = period_out.get
         for row in fetched:
-            counts = get(row[1])
-            if counts is None:
-                period_out[row[1]] = dict(zip(COUNTERS, row[2:], strict=True))
-            else:
-                for name, v in zip(COUNTERS, row[2:], strict=True):
-                    counts[name] += v
+            _add(period_out, row[1], row[2:], 1)
         return period_out, now_out
     for row in fetched:
-        is_all, keys = row[0], list(row[1 : 1 + width])
-        for i in dates:
-            keys[i] = _as_date(keys[i])
-        key = (keys[0] if width == 1 else tuple(keys)) if width else None
+        is_all, key = row[0], _group_key(row[1 : 1 + width], dates)
         values = row[1 + width :]
         if is_all:
             if now:
@@ -169,14 +160,19 @@ def _signed_sums(
     dates = [i for i, g in enumerate(group) if g == "period"]
     out: defaultdict[Any, Counts] = defaultdict(zero)
     for row in fetched:
-        keys = list(row[:width])
-        for i in dates:
-            keys[i] = _as_date(keys[i])
-        key = (keys[0] if width == 1 else tuple(keys)) if width else None
-        if width == 0 and row[0] is None:  # SUM over no rows: nothing to add
+        if width == 0 and row[0] is None:  # SUM over no rows, without GROUP BY: nothing
             continue
-        out[key] = dict(zip(COUNTERS, row[width:], strict=True))
+        _add(out, _group_key(row[:width], dates), row[width:], 1)
     return out
+
+
+def _group_key(keys: Sequence[Any], dates: Sequence[int]) -> Any:
+    """A row's group: its one value, a tuple of several, or None for no group columns."""
+    if dates:
+        keys = [_as_date(k) if i in dates else k for i, k in enumerate(keys)]
+    if not keys:
+        return None
+    return keys[0] if len(keys) == 1 else tuple(keys)
 
 
 def _add(into: dict[Any, Counts], key: Any, values: Sequence[int], sign: int) -> None:
